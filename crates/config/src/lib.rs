@@ -1,0 +1,1 @@
+//! `nestor-config`: Kea 2.2's configuration language.

@@ -1,0 +1,1 @@
+//! DHCPv4 option definitions and `option-data` encoding.

@@ -1,0 +1,1 @@
+//! The received-packet view, its option index, and the reply builder.
