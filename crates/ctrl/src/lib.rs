@@ -1,0 +1,1 @@
+//! `nestor-ctrl`: the control channel shared by nestor-dhcp4, its plugins and nestor-ctrl-agent.

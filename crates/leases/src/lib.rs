@@ -1,0 +1,1 @@
+//! `nestor-leases`: the DHCPv4 lease model and lease stores.
