@@ -21,6 +21,7 @@ const CI_TOOLS: &[(&str, &str)] = &[
     ("dhclient", "isc-dhcp-client"),
     ("udhcpc", "udhcpc"),
     ("tshark", "tshark"),
+    ("ping", "iputils-ping"),
 ];
 
 /// Fuzz targets: (cargo-fuzz project directory, target name).
