@@ -1037,11 +1037,14 @@ pub fn client_label(pkt: &Packet<'_>) -> String {
     s
 }
 
-/// The built-in plugins this build has. The lease-commands and HA plugins come with issues 4
-/// and 5; until then a configuration naming them is refused at load time with the list of
-/// available ones.
+/// The built-in plugins this build has: the lease commands (`libdhcp_lease_cmds.so`). The HA
+/// plugin comes with issue 5; until then a configuration naming `libdhcp_ha.so` is refused at
+/// start with the list of available ones.
 fn plugins_available() -> PluginRegistry {
-    PluginRegistry::new()
+    PluginRegistry::new().with(
+        nestor_config::common::BuiltinHook::LeaseCmds,
+        nestor_lease_cmds::constructor,
+    )
 }
 
 /// Loads and validates a configuration file; all errors in one message.
