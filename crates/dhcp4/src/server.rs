@@ -1037,14 +1037,15 @@ pub fn client_label(pkt: &Packet<'_>) -> String {
     s
 }
 
-/// The built-in plugins this build has: the lease commands (`libdhcp_lease_cmds.so`). The HA
-/// plugin comes with issue 5; until then a configuration naming `libdhcp_ha.so` is refused at
-/// start with the list of available ones.
+/// The built-in plugins this build has, selected by Kea's library file names: the lease
+/// commands (`libdhcp_lease_cmds.so`) and High Availability (`libdhcp_ha.so`).
 fn plugins_available() -> PluginRegistry {
-    PluginRegistry::new().with(
-        nestor_config::common::BuiltinHook::LeaseCmds,
-        nestor_lease_cmds::constructor,
-    )
+    PluginRegistry::new()
+        .with(
+            nestor_config::common::BuiltinHook::LeaseCmds,
+            nestor_lease_cmds::constructor,
+        )
+        .with(nestor_config::common::BuiltinHook::Ha, nestor_ha::constructor)
 }
 
 /// Loads and validates a configuration file; all errors in one message.

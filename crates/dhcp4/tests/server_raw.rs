@@ -99,6 +99,16 @@ fn client_mac(lab: &Lab) -> String {
         .to_owned()
 }
 
+/// The last `lines` lines of `path` (empty if it cannot be read): enough of a debug log to see
+/// the exchange that went wrong without burying the assertion message.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all.get(all.len().saturating_sub(lines)..)
+        .unwrap_or_default()
+        .join("\n")
+}
+
 #[test]
 fn udhcpc_obtains_renews_and_releases_a_lease_over_raw_sockets() {
     if !require_root("network namespaces and AF_PACKET sockets") {
@@ -109,12 +119,14 @@ fn udhcpc_obtains_renews_and_releases_a_lease_over_raw_sockets() {
     };
     let lab = lab("rawu");
     let mac = client_mac(&lab);
-    // The script configures the address udhcpc gets: its RELEASE is a unicast from it.
+    // The script configures the address udhcpc gets (its RELEASE is a unicast from it) and
+    // only then logs the event: a logged `bound` or `renew` means udhcpc has processed the ACK
+    // and is BOUND as soon as the script returns.
     let script = lab.dir.path().join("udhcpc.sh");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho \"$1 $ip/$mask\" >> {log}\ncase \"$1\" in bound) ip addr add \"$ip/$mask\" dev \"$interface\" >> {log} 2>&1;; esac\nexit 0\n",
+            "#!/bin/sh\ncase \"$1\" in bound) ip addr add \"$ip/$mask\" dev \"$interface\" >> {log} 2>&1;; esac\necho \"$1 $ip/$mask\" >> {log}\nexit 0\n",
             log = lab.dir.path().join("script.log").display()
         ),
     )
@@ -138,27 +150,43 @@ fn udhcpc_obtains_renews_and_releases_a_lease_over_raw_sockets() {
             .map(|l| l.split(',').map(str::to_owned).collect())
             .collect()
     };
+    let events = |dir: &Path, event: &str| -> usize {
+        std::fs::read_to_string(dir.join("script.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(event))
+            .count()
+    };
     let diag = |lab: &Lab| {
+        let dir = lab.dir.path();
         format!(
-            "rows {:?}\nscript: {}\nudhcpc: {}{}\nserver log:\n{}",
-            lease_lines(lab.dir.path()),
-            std::fs::read_to_string(lab.dir.path().join("script.log")).unwrap_or_default(),
-            std::fs::read_to_string(lab.dir.path().join("udhcpc.out")).unwrap_or_default(),
-            std::fs::read_to_string(lab.dir.path().join("udhcpc.err")).unwrap_or_default(),
-            std::fs::read_to_string(lab.dir.path().join("nestor.log")).unwrap_or_default()
+            "rows {:?}\nscript:\n{}\nudhcpc:\n{}{}\nserver log (tail):\n{}\nserver stderr:\n{}",
+            lease_lines(dir),
+            std::fs::read_to_string(dir.join("script.log")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("udhcpc.out")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("udhcpc.err")).unwrap_or_default(),
+            tail(&dir.join("nestor.log"), 60),
+            tail(&dir.join("stderr.txt"), 20),
         )
     };
-    let bound = wait_until(Duration::from_secs(15), Duration::from_millis(50), || {
+    // The server commits the lease before it sends the ACK, so the lease row alone does not
+    // mean udhcpc is BOUND: busybox udhcpc consumes a SIGUSR1 that arrives while it is still
+    // REQUESTING (or a SIGUSR2 while it is still waiting for the renewal's ACK) without ever
+    // renewing. Each signal therefore waits for the server's row *and* the client's script.
+    let bound = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
         rows_for(lab.dir.path()).iter().any(|r| r[1] == mac)
+            && events(lab.dir.path(), "bound") == 1
     });
     assert!(bound, "obtained: {}", diag(&lab));
     client.signal(nestor_test_support::Signal::SIGUSR1).unwrap();
-    let renewed = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
-        rows_for(lab.dir.path()).len() >= 2
+    // udhcpc sends one renewal at once and repeats it only after 10 s: the bound covers a lost
+    // first attempt on a loaded machine, and the wait ends as soon as both sides report it.
+    let renewed = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+        rows_for(lab.dir.path()).len() >= 2 && events(lab.dir.path(), "renew") == 1
     });
     assert!(renewed, "renewed: {}", diag(&lab));
     client.signal(nestor_test_support::Signal::SIGUSR2).unwrap();
-    let released = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+    let released = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
         rows_for(lab.dir.path()).last().is_some_and(|r| r[3] == "0")
     });
     assert!(released, "released: {}", diag(&lab));
