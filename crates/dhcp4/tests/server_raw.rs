@@ -170,17 +170,18 @@ fn udhcpc_obtains_renews_and_releases_a_lease_over_raw_sockets() {
         )
     };
     // The server commits the lease before it sends the ACK, so the lease row alone does not
-    // mean udhcpc is BOUND: busybox udhcpc consumes a SIGUSR1 that arrives while it is still
-    // REQUESTING (or a SIGUSR2 while it is still waiting for the renewal's ACK) without ever
-    // renewing. Each signal therefore waits for the server's row *and* the client's script.
+    // mean udhcpc is BOUND: busybox udhcpc (1.35) consumes a SIGUSR1 that arrives while it is
+    // still REQUESTING, takes the ACK that follows, and never renews. Each signal therefore
+    // waits for the server's row *and* the client's script run for that ACK (a signal that
+    // arrives during the script is handled after it, in BOUND).
     let bound = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
-        rows_for(lab.dir.path()).iter().any(|r| r[1] == mac)
-            && events(lab.dir.path(), "bound") == 1
+        rows_for(lab.dir.path()).iter().any(|r| r[1] == mac) && events(lab.dir.path(), "bound") == 1
     });
     assert!(bound, "obtained: {}", diag(&lab));
     client.signal(nestor_test_support::Signal::SIGUSR1).unwrap();
-    // udhcpc sends one renewal at once and repeats it only after 10 s: the bound covers a lost
-    // first attempt on a loaded machine, and the wait ends as soon as both sides report it.
+    // udhcpc unicasts its renewal from the address the script configured; the server answers
+    // it through the kernel's routing. The bound leaves room for udhcpc's retries on a loaded
+    // machine; the wait ends as soon as both sides report the renewal.
     let renewed = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
         rows_for(lab.dir.path()).len() >= 2 && events(lab.dir.path(), "renew") == 1
     });
