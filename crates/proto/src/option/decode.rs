@@ -210,3 +210,78 @@ fn csv_text(bytes: &[u8]) -> Option<String> {
 fn csv_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace(',', "\\,")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// decode -> encode (as `option-data`) -> decode, which must give the same text.
+    fn round_trip(space: &str, code: u8, payload: &[u8]) -> (DecodedOption, DecodedOption) {
+        let defs = OptionDefs::standard();
+        let first = decode_option_value(&defs, space, code, payload)
+            .unwrap_or_else(|e| panic!("{payload:02x?} decodes: {e}"));
+        let spec = OptionDataSpec {
+            name: None,
+            code: Some(code.into()),
+            space,
+            data: &first.data,
+            csv_format: first.csv_format,
+        };
+        let encoded =
+            encode_option_data(&defs, &spec).unwrap_or_else(|e| panic!("{first:?} encodes: {e}"));
+        let second = decode_option_value(&defs, space, code, &encoded.payload)
+            .unwrap_or_else(|e| panic!("{:02x?} decodes again: {e}", encoded.payload));
+        (first, second)
+    }
+
+    /// Found by `option_proptest`: with the E flag clear the name was read as wire form and
+    /// packed as text, so the hex of the packed bytes no longer parsed as a wire name.
+    #[test]
+    fn client_fqdn_without_e_flag_round_trips() {
+        let mut payload = vec![0x70, 0, 0, 0x20];
+        payload.extend([0u8; 32]);
+        payload.extend([0x01, 0x01]);
+        let (first, second) = round_trip("dhcp4", 81, &payload);
+        assert_eq!(second, first);
+        // The octets are the name's text, as RFC 4702's ASCII form and Kea read them; control
+        // octets come back escaped.
+        let mut text = vec![0x70, 0, 0];
+        text.extend_from_slice(b"\\032");
+        text.extend(b"\\000".repeat(32));
+        text.extend_from_slice(b"\\001\\001");
+        assert_eq!(first.data, to_hex(&text));
+        assert!(!first.csv_format);
+    }
+
+    #[test]
+    fn client_fqdn_round_trips_in_both_forms() {
+        for payload in [
+            &b"\x00\x00\x00Host.Example."[..],
+            b"\x00\x00\x00host",
+            b"\x00\x00\x00a\\046",
+            b"\x05\x00\x00\x04host\x07example\x00",
+            b"\x05\x00\x00\x04host",
+        ] {
+            let (first, second) = round_trip("dhcp4", 81, payload);
+            assert_eq!(second, first, "{payload:02x?}");
+        }
+        let (full, _) = round_trip("dhcp4", 81, b"\x05\x00\x00\x04host\x07example\x00");
+        assert_eq!(full.data, "5, 0, 0, host.example.");
+        assert!(full.csv_format);
+    }
+
+    /// Found by `option_proptest`: a partial wire name ending with a NUL octet has no packed
+    /// form that reads back as itself, so it is refused rather than rendered.
+    #[test]
+    fn client_fqdn_partial_name_ending_with_nul_is_refused() {
+        let defs = OptionDefs::standard();
+        assert!(matches!(
+            decode_option_value(&defs, "dhcp4", 81, b"\x4c\x00\x00\x02.\x00\x00."),
+            Err(DecodeError::Malformed {
+                code: 81,
+                source: WireError::FqdnPartialNameEndsWithNul,
+                ..
+            })
+        ));
+    }
+}

@@ -14,7 +14,10 @@
 //!    ignores the others), an array takes every value, a record one value per field and, if
 //!    it is an array, more values of its last field; each value is written per its type;
 //! 5. the bytes (from CSV or hex) are then parsed by the option's class and packed again
-//!    ([`super::wire`]), which refuses some payloads and normalises others;
+//!    ([`super::wire`]), which refuses some payloads and normalises others. One deviation:
+//!    option 81 given as CSV with the E flag clear. Kea 2.2 writes the name in wire form and
+//!    then reads those octets as the ASCII form, sending the escaped wire octets; Nestor sends
+//!    the name's text. Hex data is read as Kea reads it (the name's text when E is clear);
 //! 6. codes 0 (PAD) and 255 (END) are refused in `dhcp4`.
 
 use std::fmt;
@@ -29,7 +32,10 @@ use super::text::{
     fqdn_to_wire, kea_trim, parse_boolean, parse_integer,
 };
 use super::types::OptionDataType;
-use super::wire::normalize;
+use super::wire::{client_fqdn_csv_name_as_text, normalize};
+
+/// `dhcp4` option 81, Client FQDN (RFC 4702).
+const CLIENT_FQDN_CODE: u8 = 81;
 
 /// One `option-data` entry, as the configuration gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,6 +348,15 @@ pub enum WireError {
         /// The flags octet.
         flags: u8,
     },
+    /// Client FQDN (81) with the E flag and a partial name whose last label ends with a NUL
+    /// octet. Kea 2.2 accepts it and packs the name without its root label, so the packed
+    /// option ends with a zero octet and reads back as another, fully-qualified, name; Nestor
+    /// refuses it.
+    #[error(
+        "the partial domain name of the DHCPv4 Client FQDN option ends with a NUL octet: sent \
+         without its root label it would read back as a fully-qualified name"
+    )]
+    FqdnPartialNameEndsWithNul,
     /// V-I vendor class (124) with a tuple not preceded by an enterprise id.
     #[error(
         "truncated DHCPv4 V-I Vendor Class option: each further tuple must follow an enterprise id"
@@ -450,7 +465,13 @@ pub fn encode_option_data(
                 });
             }
             let raw = if spec.csv_format {
-                csv_to_bytes(def, spec.data)
+                csv_to_bytes(def, spec.data).map(|raw| {
+                    if def.space == DHCP4_SPACE && def.code == CLIENT_FQDN_CODE {
+                        client_fqdn_csv_name_as_text(raw)
+                    } else {
+                        raw
+                    }
+                })
             } else {
                 Ok(hex_data(spec.data)?)
             };

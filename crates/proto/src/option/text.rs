@@ -337,7 +337,13 @@ const MAX_WIRE: usize = 255;
 /// Text to DNS wire form, as `isc::dns::Name(text)` without down-casing: a name without a
 /// trailing dot is still made absolute, `"."` and `"@"` are the root.
 pub(crate) fn fqdn_to_wire(text: &str) -> Result<Vec<u8>, FqdnError> {
-    let bytes = text.as_bytes();
+    fqdn_text_bytes_to_wire(text.as_bytes())
+}
+
+/// [`fqdn_to_wire`] for text that need not be UTF-8: Kea builds the name from a
+/// `std::string` of whatever octets it was given (option 81's ASCII form), and octets outside
+/// `.` and `\` escapes are label octets whatever their value.
+pub(crate) fn fqdn_text_bytes_to_wire(bytes: &[u8]) -> Result<Vec<u8>, FqdnError> {
     if bytes.is_empty() {
         return Err(FqdnError::Incomplete);
     }

@@ -6,7 +6,7 @@
 //! | definition | Kea class | accepts | packs |
 //! |---|---|---|---|
 //! | `dhcp4` 79 | `Option4SlpServiceScope` | ≥ 1 octet, first 0 or 1 | as is |
-//! | `dhcp4` 81 | `Option4ClientFqdn` | ≥ 3 octets, not N and S together | name lower-cased |
+//! | `dhcp4` 81 | `Option4ClientFqdn` | ≥ 3 octets, not N and S together; the name in wire form (E set) or as text (E clear) | name lower-cased, in the same form |
 //! | `dhcp4` 124 | `OptionVendorClass` | enterprise id, tuples, id before each further tuple | as is |
 //! | `dhcp4` 125 | `OptionVendor` | enterprise id, data-len blocks of sub-options | id, one data-len, sub-options by code |
 //! | fqdn array | `factoryFqdnList` | ≥ 1 complete name | names |
@@ -26,7 +26,7 @@
 use super::def::{OptionDef, OptionDefs};
 use super::encode::WireError;
 use super::std_defs::DHCP4_SPACE;
-use super::text::{FqdnError, fqdn_wire_len, fqdn_wire_to_text};
+use super::text::{FqdnError, fqdn_text_bytes_to_wire, fqdn_wire_len, fqdn_wire_to_text};
 use super::types::OptionDataType;
 
 const FQDN_FLAG_S: u8 = 0x01;
@@ -348,7 +348,11 @@ fn slp_service_scope(buf: Vec<u8>) -> Result<Vec<u8>, WireError> {
     }
 }
 
-/// RFC 4702 client FQDN: flags, RCODE1, RCODE2, domain name (wire form when E is set).
+/// RFC 4702 client FQDN: flags, RCODE1, RCODE2, domain name: wire form when E is set, the
+/// deprecated ASCII form (RFC 4702 section 2.3.1) when it is clear.
+///
+/// The result must read back as itself (decoded payloads are rendered as hex of these bytes
+/// and encoded again), so each branch parses the name in the form it packs it.
 fn client_fqdn(buf: &[u8]) -> Result<Vec<u8>, WireError> {
     let Some((fixed, name)) = buf.split_at_checked(3) else {
         return Err(WireError::Truncated {
@@ -365,32 +369,78 @@ fn client_fqdn(buf: &[u8]) -> Result<Vec<u8>, WireError> {
     if name.is_empty() {
         return Ok(out);
     }
-    // Kea reads a name that lacks the root label as a partial name, and packs it back
-    // without one; names are lower-cased.
+    if flags & FQDN_FLAG_E != 0 {
+        out.extend(client_fqdn_wire_name(name)?);
+    } else {
+        out.extend(client_fqdn_ascii_name(name)?);
+    }
+    Ok(out)
+}
+
+/// `parseCanonicalDomainName` then `packDomainName`: a name that lacks the root label is a
+/// partial name and is packed back without one; names are lower-cased. Deviation: a partial
+/// name whose last octet is NUL is refused (Kea sends it, and it reads back as another name).
+fn client_fqdn_wire_name(name: &[u8]) -> Result<Vec<u8>, WireError> {
     let partial = name.last() != Some(&0);
     let mut full = name.to_vec();
     if partial {
         full.push(0);
     }
     let len = fqdn_wire_len(&full).map_err(WireError::Fqdn)?;
+    // Length octets are below 64, so only label octets change case.
     let mut wire = full.get(..len).unwrap_or_default().to_ascii_lowercase();
-    if flags & FQDN_FLAG_E != 0 {
-        if partial {
-            wire.pop();
+    if partial {
+        wire.pop();
+        // The packed name must not look terminated, or it is read back as another name.
+        if wire.last() == Some(&0) {
+            return Err(WireError::FqdnPartialNameEndsWithNul);
         }
-        out.extend_from_slice(&wire);
-    } else {
-        // Deprecated ASCII encoding (RFC 4702 section 2.3.1). Kea 2.2 parses the configured
-        // wire form as text here and sends the escaped result; Nestor sends the name's text.
-        let text = fqdn_wire_to_text(&wire);
-        let text = if partial {
-            text.trim_end_matches('.')
-        } else {
-            text.as_str()
-        };
-        out.extend_from_slice(text.as_bytes());
     }
-    Ok(out)
+    Ok(wire)
+}
+
+/// `parseASCIIDomainName` then `packDomainName`: the octets are the name's text (Kea's
+/// `Name(text)` syntax, escapes included), partial unless the text ends with a dot; the name is
+/// lower-cased and packed as its canonical text (`Name::toText`), without the final dot when
+/// partial.
+///
+/// One deviation: Kea renders a partial name whose last label ends with a `.` octet as text
+/// ending in `\.`, which reads back as a *full* name. Nestor writes that octet as `\046`, so
+/// the text keeps meaning the name it was given.
+fn client_fqdn_ascii_name(name: &[u8]) -> Result<Vec<u8>, WireError> {
+    let wire = fqdn_text_bytes_to_wire(name)
+        .map_err(WireError::Fqdn)?
+        .to_ascii_lowercase();
+    let text = fqdn_wire_to_text(&wire);
+    let partial = name.last() != Some(&b'.');
+    let text = match text.strip_suffix('.') {
+        // The root name is "." however it was written ("@" included).
+        Some(labels) if partial && !labels.is_empty() => match labels.strip_suffix("\\.") {
+            Some(head) => format!("{head}\\046"),
+            None => labels.to_owned(),
+        },
+        _ => text,
+    };
+    Ok(text.into_bytes())
+}
+
+/// Nestor's reading of option 81 given as CSV with the E flag clear.
+///
+/// Kea 2.2 writes the CSV name in wire form and then parses those octets as the ASCII form,
+/// so it sends the escaped wire octets (`\007example\003com\000` for `example.com`).
+/// Nestor sends the configured name's text instead (`example.com.`), which is what a client
+/// reading the ASCII form expects. `raw` is the record as the CSV values wrote it: flags, two
+/// RCODEs and, if given, one complete wire-format name.
+pub(crate) fn client_fqdn_csv_name_as_text(raw: Vec<u8>) -> Vec<u8> {
+    let flags = raw.first().copied().unwrap_or(0);
+    match raw.split_at_checked(3) {
+        Some((fixed, name)) if flags & FQDN_FLAG_E == 0 && !name.is_empty() => {
+            let mut out = fixed.to_vec();
+            out.extend_from_slice(fqdn_wire_to_text(name).as_bytes());
+            out
+        }
+        _ => raw,
+    }
 }
 
 /// RFC 3925 V-I vendor class as Kea 2.2 lays it out: enterprise id, tuple, and for each
@@ -566,5 +616,80 @@ mod tests {
             normalize(&defs, &fqdn, vec![0x09, 0, 0]),
             Err(WireError::FqdnFlagsNAndS { flags: 0x09 })
         );
+        // Found by `option_proptest`: packed without its root, this partial name would end
+        // with 0 and read back as the (incomplete) full name "\x02\x2e\x00".
+        assert_eq!(
+            normalize(&defs, &fqdn, b"\x4c\x00\x00\x02.\x00\x00.".to_vec()),
+            Err(WireError::FqdnPartialNameEndsWithNul)
+        );
+    }
+
+    #[test]
+    fn client_fqdn_without_e_reads_and_packs_the_name_as_text() {
+        let defs = OptionDefs::standard();
+        let fqdn = std_def("fqdn");
+        let norm = |payload: &[u8]| normalize(&defs, &fqdn, payload.to_vec());
+        // As Kea: the octets are text, lower-cased, partial unless they end with a dot.
+        assert_eq!(norm(b"\x00\x00\x00Host"), Ok(b"\x00\x00\x00host".to_vec()));
+        assert_eq!(
+            norm(b"\x01\x00\x00Host.Example."),
+            Ok(b"\x01\x00\x00host.example.".to_vec())
+        );
+        assert_eq!(norm(b"\x00\x00\x00a\\065"), Ok(b"\x00\x00\x00aa".to_vec()));
+        assert_eq!(
+            norm(b"\x00\x00\x00a b"),
+            Ok(b"\x00\x00\x00a\\032b".to_vec())
+        );
+        assert_eq!(norm(b"\x00\x00\x00@"), Ok(b"\x00\x00\x00.".to_vec()));
+        assert_eq!(
+            norm(b"\x00\x00\x00a..b"),
+            Err(WireError::Fqdn(FqdnError::DuplicatePeriod))
+        );
+        // A wire-form name is text with control octets, escaped as Kea escapes them.
+        assert_eq!(
+            norm(b"\x00\x00\x00\x01a\x00"),
+            Ok(b"\x00\x00\x00\\001a\\000".to_vec())
+        );
+        // A partial name ending in a '.' octet stays partial (Kea's "\." would read as full).
+        assert_eq!(
+            norm(b"\x00\x00\x00a\\046"),
+            Ok(b"\x00\x00\x00a\\046".to_vec())
+        );
+        assert_eq!(norm(b"\x00\x00\x00a\\."), Ok(b"\x00\x00\x00a\\..".to_vec()));
+    }
+
+    #[test]
+    fn client_fqdn_packing_reads_back_as_itself() {
+        let defs = OptionDefs::standard();
+        let fqdn = std_def("fqdn");
+        let payloads: [&[u8]; 9] = [
+            b"\x00\x00\x00Host",
+            b"\x00\x00\x00a\\046",
+            b"\x00\x00\x00a\\.",
+            b"\x00\x00\x00\x01a\x00",
+            b"\x00\x00\x00@",
+            b"\x00\x00\x00\xff.",
+            b"\x05\x00\x00\x01A",
+            b"\x05\x00\x00\x01A\x00\x07",
+            b"\x05\x00\x00\x00\x05",
+        ];
+        for payload in payloads {
+            let once = normalize(&defs, &fqdn, payload.to_vec());
+            let twice = once.clone().and_then(|p| normalize(&defs, &fqdn, p));
+            assert!(once.is_ok(), "{payload:02x?} -> {once:?}");
+            assert_eq!(twice, once, "{payload:02x?}");
+        }
+    }
+
+    #[test]
+    fn client_fqdn_csv_name_is_sent_as_text_when_e_is_clear() {
+        let wire = b"\x00\x00\x00\x04Host\x07example\x00".to_vec();
+        assert_eq!(
+            client_fqdn_csv_name_as_text(wire),
+            b"\x00\x00\x00Host.example.".to_vec()
+        );
+        let with_e = b"\x04\x00\x00\x01a\x00".to_vec();
+        assert_eq!(client_fqdn_csv_name_as_text(with_e.clone()), with_e);
+        assert_eq!(client_fqdn_csv_name_as_text(vec![0, 0, 0]), vec![0, 0, 0]);
     }
 }
