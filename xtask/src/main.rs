@@ -4,42 +4,46 @@
 //!   errors, then every test of the workspace. Under `CI=true` the external tools the tests need
 //!   (Kea 2.2, real DHCP clients, tshark) must be present: a missing one fails the run instead of
 //!   letting tests skip themselves.
+//! * `cargo xtask lab [up [--fast] | status | down]`: the HA walkthrough in network namespaces
+//!   (root): a hot-standby pair of nestor-dhcp4 + nestor-ctrl-agent under nestorctl and a client
+//!   host on one L2 segment, see [`lab`].
 //! * `cargo xtask fuzz [SECONDS]`: runs every fuzz target for SECONDS each (default 600) with
 //!   cargo-fuzz, and prints each target's final libFuzzer statistics.
-//! * `cargo xtask bench`: the benchmarks (criterion codec benchmark for now).
+//! * `cargo xtask bench [--quick] [--only dhcp4|memfile|codec] [--duration SECS] [--write-docs]`:
+//!   Nestor against Kea 2.2 in the same run (DORA rate and latency in network namespaces, memory
+//!   and load time of a million-lease memfile), see [`bench`]; `--only codec` runs the criterion
+//!   codec benchmark.
+
+mod bench;
+mod ci;
+mod fuzz;
+mod lab;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-/// Tools the test suite drives for real; CI installs them (see `.ci/run`).
-const CI_TOOLS: &[(&str, &str)] = &[
-    ("kea-dhcp4", "kea-dhcp4-server"),
-    ("kea-ctrl-agent", "kea-ctrl-agent"),
-    ("perfdhcp", "kea-admin"),
-    ("dhclient", "isc-dhcp-client"),
-    ("udhcpc", "udhcpc"),
-    ("tshark", "tshark"),
-    ("ping", "iputils-ping"),
-];
-
-/// Fuzz targets: (cargo-fuzz project directory, target name).
-const FUZZ_TARGETS: &[(&str, &str)] = &[
-    ("crates/proto/fuzz", "packet_view"),
-    ("crates/proto/fuzz", "roundtrip"),
-    ("crates/proto/fuzz", "frame"),
-    ("crates/config/fuzz", "config_parser"),
-];
+const USAGE: &str = "usage: cargo xtask <ci | lab [up [--fast]|status|down] | fuzz [SECONDS] | bench [--quick] \
+[--only dhcp4|memfile|codec] [--duration SECS] [--write-docs]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(),
-        Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
-        Some("bench") => bench(),
+        Some("ci") => ci::ci(),
+        Some("lab") => lab::run(args.get(1..).unwrap_or_default(), &workspace_root()),
+        Some("fuzz") => fuzz::fuzz(args.get(1).map(String::as_str)),
+        // The built-in load generator, started by `bench` inside the client namespace.
+        Some("bench-loadgen") => bench::loadgen_main(args.get(1..).unwrap_or_default()),
+        Some("bench") => match bench::Options::parse(args.get(1..).unwrap_or_default()) {
+            Ok(options) => bench::bench(&options),
+            Err(err) => {
+                eprintln!("xtask: {err:#}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask <ci | fuzz [SECONDS] | bench>");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -79,80 +83,6 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
 }
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file())
-    })
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-fn ci() -> Result<()> {
-    let missing: Vec<String> = CI_TOOLS
-        .iter()
-        .filter(|(tool, _)| !on_path(tool))
-        .map(|(tool, package)| format!("{tool} (Debian package {package})"))
-        .collect();
-    if !missing.is_empty() {
-        if in_ci() {
-            bail!(
-                "CI=true but tools the tests need are missing: {}",
-                missing.join(", ")
-            );
-        }
-        eprintln!(
-            "WARNING: not installed: {}; the tests that drive them will say SKIPPED. \
-             `.ci/run` installs everything.",
-            missing.join(", ")
-        );
-    }
-    run("cargo", &["fmt", "--all", "--", "--check"])?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    run("cargo", &["test", "--workspace", "--no-fail-fast"])?;
-    Ok(())
-}
-
-fn fuzz(seconds: Option<&str>) -> Result<()> {
-    let seconds: u64 = seconds.unwrap_or("600").parse().context("SECONDS must be a number")?;
-    if !on_path("cargo-fuzz")
-        && !std::env::var_os("HOME")
-            .is_some_and(|h| Path::new(&h).join(".cargo/bin/cargo-fuzz").is_file())
-    {
-        bail!("cargo-fuzz is not installed: `cargo install cargo-fuzz`");
-    }
-    let max_time = format!("-max_total_time={seconds}");
-    for (dir, target) in FUZZ_TARGETS {
-        let dir = workspace_root().join(dir);
-        // cargo-fuzz needs nightly features; the stable toolchain provides them with
-        // RUSTC_BOOTSTRAP, which is scoped to this child process only.
-        eprintln!("+ (in {}) cargo fuzz run {target} -- {max_time}", dir.display());
-        let status = Command::new("cargo")
-            .args(["fuzz", "run", target, "--", &max_time, "-print_final_stats=1"])
-            .env("RUSTC_BOOTSTRAP", "1")
-            .current_dir(&dir)
-            .status()
-            .context("cannot run cargo fuzz")?;
-        if !status.success() {
-            bail!("fuzz target {target} found a failure ({status}); see {}/artifacts", dir.display());
-        }
-    }
-    Ok(())
-}
-
-fn bench() -> Result<()> {
-    run(
-        "cargo",
-        &["bench", "-p", "nestor-proto", "--bench", "codec", "--", "--warm-up-time", "1"],
-    )
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }

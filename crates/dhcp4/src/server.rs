@@ -1045,7 +1045,10 @@ fn plugins_available() -> PluginRegistry {
             nestor_config::common::BuiltinHook::LeaseCmds,
             nestor_lease_cmds::constructor,
         )
-        .with(nestor_config::common::BuiltinHook::Ha, nestor_ha::constructor)
+        .with(
+            nestor_config::common::BuiltinHook::Ha,
+            nestor_ha::constructor,
+        )
 }
 
 /// Loads and validates a configuration file; all errors in one message.
