@@ -399,7 +399,9 @@ fn dhcp4(
                 && t.server_load() < 0.8
             {
                 results.notes.push(format!(
-                    "{} with {generator}: at {}/s, the first rate that failed, the server used                      only {:.0} % of its core and the generator {:.0} % of its own: the loss may                      come from other load on the machine rather than from the server's limit.",
+                    "{} with {generator}: at {}/s, the first rate that failed, the server used \
+                     only {:.0} % of its core and the generator {:.0} % of its own: the loss may \
+                     come from other load on the machine rather than from the server's limit.",
                     kind.label(),
                     t.requested_rate,
                     t.server_load() * 100.0,
